@@ -1,0 +1,70 @@
+"""Async-first client of the NuExtract project API.
+
+    async with AsyncNuExtract() as client:
+        copy = await client.projects.duplicate(project_id)
+
+The sync facade with the same surface is ``nuextract_sync.NuExtract``.
+"""
+
+from ._client import AsyncNuExtract
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    NuExtractError,
+    PermissionDeniedError,
+    ProjectLockedError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from ._models import (
+    CreateProjectRequest,
+    ProjectResponse,
+    ProjectSettingsResponse,
+    UpdateProjectRequest,
+    UpdateProjectSettingsRequest,
+    UpdateProjectTemplateRequest,
+)
+from ._projects import AsyncProjects
+from ._types import NOT_GIVEN, NotGiven
+from ._version import __version__
+from .compat import ProjectManagementApi
+
+__all__ = [
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncNuExtract",
+    "AsyncProjects",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "CreateProjectRequest",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "NotGiven",
+    "NuExtractError",
+    "PermissionDeniedError",
+    "ProjectLockedError",
+    "ProjectManagementApi",
+    "ProjectResponse",
+    "ProjectSettingsResponse",
+    "RateLimitError",
+    "ResponseValidationError",
+    "UpdateProjectRequest",
+    "UpdateProjectSettingsRequest",
+    "UpdateProjectTemplateRequest",
+    "__version__",
+]

@@ -1,0 +1,316 @@
+"""The only module that speaks aiohttp: the pooled session and the retry loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+from collections.abc import Mapping
+from typing import Final
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    ResponseValidationError,
+    error_for_status,
+)
+from ._operations import PreparedRequest
+from ._retry import RetryPolicy, may_have_been_applied, parse_retry_after
+from ._types import NOT_GIVEN, NotGiven
+from ._version import __version__
+
+__all__ = ["Transport"]
+
+log = logging.getLogger("nuextract")
+
+#: Largest answer body read into memory; a bigger one is refused.
+MAX_BODY_BYTES: Final = 64 * 1024 * 1024
+#: Cap on establishing a TCP (and TLS) connection, inside the total timeout.
+CONNECT_TIMEOUT: Final = 10.0
+_USER_AGENT: Final = (
+    f"nuextract-client/{__version__} python/{platform.python_version()} "
+    f"aiohttp/{aiohttp.__version__}"
+)
+
+
+class _Failure(Exception):
+    """No answer; says whether the request may have reached the server."""
+
+    def __init__(self, *, sent: bool, timed_out: bool, cause: BaseException) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.sent = sent
+        self.timed_out = timed_out
+
+
+def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
+    if seconds is None:
+        return aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
+    return aiohttp.ClientTimeout(
+        total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT)
+    )
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> bytes | None:
+    """The whole body, or ``None`` when it is larger than ``MAX_BODY_BYTES``."""
+    length = response.content_length
+    if length is not None and length <= MAX_BODY_BYTES:
+        return await response.read()
+    if length is not None:
+        return None
+    chunks = bytearray()
+    async for chunk in response.content.iter_chunked(256 * 1024):
+        chunks += chunk
+        if len(chunks) > MAX_BODY_BYTES:
+            return None
+    return bytes(chunks)
+
+
+class Transport:
+    """Sends prepared requests on one pooled session, retrying as the policy says.
+
+    The session is created on first use, on the running event loop, unless
+    the caller supplied one (which is then never closed here).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        timeout: float | None,
+        policy: RetryPolicy,
+        max_connections: int,
+        session: aiohttp.ClientSession | None,
+    ) -> None:
+        self.base_url = base_url
+        self._api_key = api_key
+        self._headers: dict[str, str] | None = None
+        self._timeout = _client_timeout(timeout)
+        self.policy = policy
+        self._max_connections = max_connections
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self.closed = False
+
+    @property
+    def owns_open_session(self) -> bool:
+        """True while a session this transport created is still open."""
+        session = self._session
+        return self._owns_session and session is not None and not session.closed
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._headers is None:
+            if not self._api_key:
+                raise ConfigurationError(
+                    "no API key: pass api_key=... or set NUEXTRACT_API_KEY"
+                )
+            self._headers = {
+                "Authorization": f"Bearer {self._api_key}",
+                "Accept": "application/json",
+                "User-Agent": _USER_AGENT,
+            }
+        return self._headers
+
+    def _session_for_running_loop(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and self._session is not None:
+            return self._session
+        if self.closed:
+            raise ClientClosedError("this client is closed; create a new one")
+        if self._loop is not None and self._loop is not loop:
+            self._leave_old_loop()
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=0, ttl_dns_cache=300
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+            )
+        self._loop = loop
+        self._slots = asyncio.Semaphore(self._max_connections)
+        return self._session
+
+    def _leave_old_loop(self) -> None:
+        old_loop = self._loop
+        assert old_loop is not None
+        if not old_loop.is_closed():
+            raise ClientClosedError(
+                "this client is in use on another event loop; "
+                "create one client per event loop"
+            )
+        if not self._owns_session:
+            raise ConfigurationError(
+                "the aiohttp session given to this client belongs to an event "
+                "loop that has closed"
+            )
+        # The old loop is gone and its sockets with it: forget that session
+        # without touching the dead loop, and open a new one on this loop.
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            connector = session.connector
+            session.detach()
+            if connector is not None:
+                connector._close()  # drops the dead loop's transports
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it; safe to call twice."""
+        self.closed = True
+        session, self._session = self._session, None
+        if session is None or not self._owns_session or session.closed:
+            return
+        await session.close()
+
+    async def send(
+        self, request: PreparedRequest, timeout: float | NotGiven | None = NOT_GIVEN
+    ) -> tuple[int, bytes]:
+        """Send ``request`` until it succeeds or the policy gives up.
+
+        Returns the status and body of a 2xx answer; raises the typed error
+        of the last attempt otherwise.
+        """
+        session = self._session_for_running_loop()
+        headers = self._auth_headers()
+        if request.body is not None:
+            headers = headers | {"Content-Type": "application/json"}
+        url_text = self.base_url + request.target
+        url = URL(url_text, encoded=True)
+        operation = request.operation
+        client_timeout = (
+            self._timeout if timeout is NOT_GIVEN else _client_timeout(timeout)
+        )
+        attempt = 1
+        while True:
+            started = time.perf_counter()
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                status, answer_headers, body = await self._exchange(
+                    session, request, url, headers, client_timeout
+                )
+            except _Failure as failure:
+                sent = failure.sent
+                self._log_attempt(request, repr(failure), started, attempt)
+                error: Exception = self._connection_error(request, url_text, failure)
+            else:
+                sent = True
+                self._log_attempt(request, status, started, attempt)
+                if body is None:
+                    raise ResponseValidationError(
+                        f"the answer is larger than {MAX_BODY_BYTES} bytes",
+                        method=request.method,
+                        url=url_text,
+                        status=status,
+                        body="",
+                        may_have_been_applied=not operation.idempotent,
+                    )
+                status_error = error_for_status(
+                    status,
+                    body,
+                    answer_headers,
+                    method=request.method,
+                    url=url_text,
+                    may_have_been_applied=may_have_been_applied(
+                        operation.idempotent, True, status
+                    ),
+                )
+                if status_error is None:
+                    return status, body
+                error = status_error
+                retry_after = parse_retry_after(
+                    answer_headers.get("Retry-After"), time.time()
+                )
+            delay = self.policy.delay(
+                attempt=attempt,
+                idempotent=operation.idempotent,
+                request_sent=sent,
+                status=status,
+                retry_after=retry_after,
+            )
+            if delay is None:
+                raise error
+            log.warning(
+                "retrying %s %s in %.2f s after %s (attempt %d of %d)",
+                request.method,
+                request.target,
+                delay,
+                status if status is not None else type(error).__name__,
+                attempt + 1,
+                self.policy.max_retries + 1,
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        request: PreparedRequest,
+        url: URL,
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, CIMultiDictProxy[str], bytes | None]:
+        slots = self._slots
+        assert slots is not None
+        try:
+            async with (
+                slots,
+                session.request(
+                    request.method,
+                    url,
+                    data=request.body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                ) as response,
+            ):
+                return response.status, response.headers, await _read_body(response)
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            timed_out = isinstance(exc, aiohttp.ConnectionTimeoutError)
+            raise _Failure(sent=False, timed_out=timed_out, cause=exc) from exc
+        except TimeoutError as exc:
+            raise _Failure(sent=True, timed_out=True, cause=exc) from exc
+        except aiohttp.ClientError as exc:
+            raise _Failure(sent=True, timed_out=False, cause=exc) from exc
+
+    def _connection_error(
+        self, request: PreparedRequest, url: str, failure: _Failure
+    ) -> APIConnectionError:
+        maybe = may_have_been_applied(request.operation.idempotent, failure.sent, None)
+        if failure.timed_out:
+            return APITimeoutError(
+                f"{request.method} {url} timed out ({failure})",
+                method=request.method,
+                url=url,
+                request_sent=failure.sent,
+                may_have_been_applied=maybe,
+            )
+        where = "could not connect" if not failure.sent else "connection lost"
+        return APIConnectionError(
+            f"{request.method} {url}: {where} ({failure})",
+            method=request.method,
+            url=url,
+            request_sent=failure.sent,
+            may_have_been_applied=maybe,
+        )
+
+    @staticmethod
+    def _log_attempt(
+        request: PreparedRequest, outcome: object, started: float, attempt: int
+    ) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %s in %.1f ms (attempt %d)",
+                request.method,
+                request.target,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+                attempt,
+            )

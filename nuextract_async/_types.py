@@ -1,0 +1,24 @@
+"""Small shared types: the "not given" sentinel."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, Literal, TypeAlias
+
+__all__ = ["NOT_GIVEN", "NotGiven"]
+
+
+class NotGiven(enum.Enum):
+    """Marks an argument the caller left out, as distinct from ``None``."""
+
+    NOT_GIVEN = enum.auto()
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+NotGivenType: TypeAlias = Literal[NotGiven.NOT_GIVEN]

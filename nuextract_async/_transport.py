@@ -6,7 +6,7 @@ import asyncio
 import logging
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Final
 
 import aiohttp
@@ -72,6 +72,25 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes | None:
     return bytes(chunks)
 
 
+def _loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _finish_on_dead_loop(guard: AsyncGenerator[None, None]) -> None:
+    # Run the guard's cleanup here and now, so that its finalizer never
+    # tries to schedule anything on the closed loop.
+    closing = guard.aclose()
+    try:
+        closing.send(None)
+    except StopIteration:
+        return
+    closing.close()
+
+
 class Transport:
     """Sends prepared requests on one pooled session, retrying as the policy says.
 
@@ -99,6 +118,7 @@ class Transport:
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._loop_guard: AsyncGenerator[None, None] | None = None
         self.closed = False
 
     @property
@@ -120,7 +140,7 @@ class Transport:
             }
         return self._headers
 
-    def _session_for_running_loop(self) -> aiohttp.ClientSession:
+    async def _session_for_running_loop(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._loop is loop and self._session is not None:
             return self._session
@@ -135,9 +155,30 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar()
             )
+            self._loop_guard = self._close_with_loop(self._session)
+            await anext(self._loop_guard)
         self._loop = loop
         self._slots = asyncio.Semaphore(self._max_connections)
         return self._session
+
+    async def _close_with_loop(
+        self, session: aiohttp.ClientSession
+    ) -> AsyncGenerator[None, None]:
+        """Close ``session`` when its event loop shuts down.
+
+        ``asyncio.run`` (and every ``asyncio.Runner``) closes the async
+        generators still open on a loop before closing it; parked here, this
+        one closes the session while its sockets can still be closed, so the
+        next loop (another ``asyncio.run``) starts with a fresh session.
+        """
+        try:
+            yield
+        finally:
+            if self._session is session:
+                self._session = None
+                self._loop = None
+            if _loop_is_running():
+                await session.close()
 
     def _leave_old_loop(self) -> None:
         old_loop = self._loop
@@ -152,19 +193,22 @@ class Transport:
                 "the aiohttp session given to this client belongs to an event "
                 "loop that has closed"
             )
-        # The old loop is gone and its sockets with it: forget that session
-        # without touching the dead loop, and open a new one on this loop.
+        # The loop was closed without closing its async generators, so the
+        # session outlived it; its sockets are beyond reach. Forget it.
         session, self._session = self._session, None
+        guard, self._loop_guard = self._loop_guard, None
         if session is not None and not session.closed:
-            connector = session.connector
             session.detach()
-            if connector is not None:
-                connector._close()  # drops the dead loop's transports
+        if guard is not None:
+            _finish_on_dead_loop(guard)
 
     async def aclose(self) -> None:
         """Close the session if this transport created it; safe to call twice."""
         self.closed = True
+        guard, self._loop_guard = self._loop_guard, None
         session, self._session = self._session, None
+        if guard is not None and self._loop is asyncio.get_running_loop():
+            await guard.aclose()
         if session is None or not self._owns_session or session.closed:
             return
         await session.close()
@@ -177,7 +221,7 @@ class Transport:
         Returns the status and body of a 2xx answer; raises the typed error
         of the last attempt otherwise.
         """
-        session = self._session_for_running_loop()
+        session = await self._session_for_running_loop()
         headers = self._auth_headers()
         if request.body is not None:
             headers = headers | {"Content-Type": "application/json"}

@@ -148,7 +148,10 @@ def _register_response_model(conv: cattrs.Converter, cls: type[T]) -> None:
 def _register_request_model(
     conv: cattrs.Converter, cls: type[Any], omit_if_default: Sequence[str] = ()
 ) -> None:
-    omit = {n: override(omit_if_default=True) for n in omit_if_default}
+    omit = {
+        n: override(rename=WIRE_NAMES.get(n), omit_if_default=True)
+        for n in omit_if_default
+    }
     conv.register_unstructure_hook(
         cls, make_dict_unstructure_fn(cls, conv, **_wire_overrides(cls, **omit))
     )

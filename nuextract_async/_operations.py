@@ -149,6 +149,11 @@ def _check_id(value: object, what: str) -> str:
         )
     if "\x00" in value:
         raise InvalidRequestError(f"{what} must not contain a NUL character")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise InvalidRequestError(f"{what} is not valid Unicode text") from exc
     return value
 
 

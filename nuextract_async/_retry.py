@@ -90,7 +90,9 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The jittered delay after failed attempt number ``attempt`` (from 1)."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        # The exponent is capped so that a huge max_retries cannot overflow.
+        growth = 2.0 ** min(attempt - 1, 1000)
+        ceiling = min(self.max_delay, self.base_delay * growth)
         return ceiling * (0.5 + self.jitter() / 2)
 
     def delay(

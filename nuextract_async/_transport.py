@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import platform
 import time
 from collections.abc import AsyncGenerator, Mapping
@@ -18,6 +19,7 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     ConfigurationError,
+    InvalidRequestError,
     ResponseValidationError,
     error_for_status,
 )
@@ -55,6 +57,19 @@ def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT)
     )
+
+
+def _call_timeout(seconds: object) -> aiohttp.ClientTimeout:
+    """A per-call ``timeout=``: positive, finite seconds, or ``None``."""
+    if seconds is not None and (
+        type(seconds) is bool
+        or not isinstance(seconds, int | float)
+        or not (seconds > 0 and math.isfinite(seconds))
+    ):
+        raise InvalidRequestError(
+            f"timeout must be a positive number of seconds or None, not {seconds!r:.40}"
+        )
+    return _client_timeout(seconds)
 
 
 async def _read_body(response: aiohttp.ClientResponse) -> bytes | None:
@@ -155,6 +170,10 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar()
             )
+            if "_retry_connection" in aiohttp.ClientSession.ATTRS:
+                # aiohttp would resend a GET, PUT or DELETE once on a dropped
+                # connection by itself; the retry loop here counts every send.
+                self._session._retry_connection = False
             self._loop_guard = self._close_with_loop(self._session)
             await anext(self._loop_guard)
         self._loop = loop
@@ -221,16 +240,16 @@ class Transport:
         Returns the status and body of a 2xx answer; raises the typed error
         of the last attempt otherwise.
         """
+        client_timeout = (
+            self._timeout if timeout is NOT_GIVEN else _call_timeout(timeout)
+        )
+        headers = self._auth_headers()  # a missing key fails before any I/O
         session = await self._session_for_running_loop()
-        headers = self._auth_headers()
         if request.body is not None:
             headers = headers | {"Content-Type": "application/json"}
         url_text = self.base_url + request.target
         url = URL(url_text, encoded=True)
         operation = request.operation
-        client_timeout = (
-            self._timeout if timeout is NOT_GIVEN else _client_timeout(timeout)
-        )
         attempt = 1
         while True:
             started = time.perf_counter()

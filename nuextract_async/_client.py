@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import warnings
 from types import TracebackType
@@ -15,7 +14,7 @@ from yarl import URL
 from ._errors import ConfigurationError
 from ._projects import AsyncProjects
 from ._retry import RetryPolicy
-from ._transport import Transport
+from ._transport import Transport, client_timeout
 
 __all__ = ["AsyncNuExtract"]
 
@@ -72,17 +71,6 @@ def _base_url_from(value: str | None, allow_insecure_http: bool) -> str:
     return str(url).rstrip("/")
 
 
-def check_timeout(timeout: float | None) -> float | None:
-    """Validate a timeout in seconds (``None`` means no limit)."""
-    if timeout is None:
-        return None
-    if type(timeout) is bool or not isinstance(timeout, int | float):
-        raise ConfigurationError("timeout must be a number of seconds or None")
-    if not (timeout > 0 and math.isfinite(timeout)):
-        raise ConfigurationError("timeout must be a positive, finite number")
-    return float(timeout)
-
-
 def _check_count(name: str, value: int, minimum: int) -> int:
     if type(value) is not int or value < minimum:
         raise ConfigurationError(f"{name} must be an integer >= {minimum}")
@@ -128,7 +116,7 @@ class AsyncNuExtract:
         self._transport = Transport(
             base_url=_base_url_from(base_url, allow_insecure_http),
             api_key=_api_key_from(api_key),
-            timeout=check_timeout(timeout),
+            timeout=client_timeout(timeout, ConfigurationError),
             policy=RetryPolicy(max_retries=_check_count("max_retries", max_retries, 0)),
             max_connections=_check_count("max_connections", max_connections, 1),
             session=session,

@@ -51,25 +51,26 @@ class _Failure(Exception):
         self.timed_out = timed_out
 
 
-def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
+def client_timeout(
+    seconds: object, error: type[Exception] = InvalidRequestError
+) -> aiohttp.ClientTimeout:
+    """An aiohttp timeout from positive, finite seconds or ``None`` (no limit).
+
+    Anything else raises ``error``, before any I/O.
+    """
     if seconds is None:
         return aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
-    return aiohttp.ClientTimeout(
-        total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT)
-    )
-
-
-def _call_timeout(seconds: object) -> aiohttp.ClientTimeout:
-    """A per-call ``timeout=``: positive, finite seconds, or ``None``."""
-    if seconds is not None and (
+    if (
         type(seconds) is bool
         or not isinstance(seconds, int | float)
         or not (seconds > 0 and math.isfinite(seconds))
     ):
-        raise InvalidRequestError(
+        raise error(
             f"timeout must be a positive number of seconds or None, not {seconds!r:.40}"
         )
-    return _client_timeout(seconds)
+    return aiohttp.ClientTimeout(
+        total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT)
+    )
 
 
 async def _read_body(response: aiohttp.ClientResponse) -> bytes | None:
@@ -118,7 +119,7 @@ class Transport:
         *,
         base_url: str,
         api_key: str | None,
-        timeout: float | None,
+        timeout: aiohttp.ClientTimeout,
         policy: RetryPolicy,
         max_connections: int,
         session: aiohttp.ClientSession | None,
@@ -126,7 +127,7 @@ class Transport:
         self.base_url = base_url
         self._api_key = api_key
         self._headers: dict[str, str] | None = None
-        self._timeout = _client_timeout(timeout)
+        self._timeout = timeout
         self.policy = policy
         self._max_connections = max_connections
         self._session = session
@@ -240,9 +241,7 @@ class Transport:
         Returns the status and body of a 2xx answer; raises the typed error
         of the last attempt otherwise.
         """
-        client_timeout = (
-            self._timeout if timeout is NOT_GIVEN else _call_timeout(timeout)
-        )
+        limits = self._timeout if timeout is NOT_GIVEN else client_timeout(timeout)
         headers = self._auth_headers()  # a missing key fails before any I/O
         session = await self._session_for_running_loop()
         if request.body is not None:
@@ -257,7 +256,7 @@ class Transport:
             retry_after: float | None = None
             try:
                 status, answer_headers, body = await self._exchange(
-                    session, request, url, headers, client_timeout
+                    session, request, url, headers, limits
                 )
             except _Failure as failure:
                 sent = failure.sent

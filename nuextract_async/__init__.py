@@ -6,7 +6,9 @@
 The sync facade with the same surface is ``nuextract_sync.NuExtract``.
 """
 
+from ._bulk import BulkOutcome, BulkProgress, BulkRun, ProgressCallback
 from ._client import AsyncNuExtract
+from ._converter import from_wire, to_wire
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -48,6 +50,9 @@ __all__ = [
     "AsyncProjects",
     "AuthenticationError",
     "BadRequestError",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
     "ClientClosedError",
     "ConfigurationError",
     "CreateProjectRequest",
@@ -60,6 +65,7 @@ __all__ = [
     "ProjectLockedError",
     "ProjectManagementApi",
     "ProjectResponse",
+    "ProgressCallback",
     "ProjectSettingsResponse",
     "RateLimitError",
     "ResponseValidationError",
@@ -67,4 +73,6 @@ __all__ = [
     "UpdateProjectSettingsRequest",
     "UpdateProjectTemplateRequest",
     "__version__",
+    "from_wire",
+    "to_wire",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from ._bulk import BulkRun, ProgressCallback
 from ._converter import dump_json, from_wire
 from ._errors import InvalidRequestError, ResponseValidationError
 from ._models import (
@@ -47,6 +49,21 @@ def request_model(cls: type[M], request: M | None, **fields: Any) -> M:
         raise InvalidRequestError(f"{cls.__name__}: {exc}") from exc
 
 
+def _not_json(constant: str) -> Any:
+    # Python's json module accepts NaN and Infinity; JSON does not.
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+# One decoder for every answer: ``json.loads`` with an option builds a new
+# one on each call.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
+def _load_json(body: bytes) -> Any:
+    # What json.loads does with bytes: UTF-8, -16 or -32, with or without BOM.
+    return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+
+
 def decode_answer(request: PreparedRequest, url: str, status: int, body: bytes) -> Any:
     """Decode a 2xx body into the operation's model, or raise a typed error."""
     answer = request.operation.answer
@@ -54,7 +71,7 @@ def decode_answer(request: PreparedRequest, url: str, status: int, body: bytes) 
         return None
     expected = "a project" if answer is Answer.PROJECT else "a list of projects"
     try:
-        data = json.loads(body)
+        data = _load_json(body)
     except (ValueError, RecursionError) as exc:
         raise _invalid(
             request, url, status, body, f"is not JSON ({expected})", exc
@@ -279,3 +296,119 @@ class AsyncProjects:
     async def unshare(self, project_id: str, *, timeout: Timeout = NOT_GIVEN) -> None:
         """Stop sharing a reference project (administrators only)."""
         await self._call("unshare", project_id, timeout=timeout)
+
+    # Bulk: one engine (``BulkRun``) for every per-project operation.
+
+    def _many(
+        self,
+        operation: Callable[..., Awaitable[M]],
+        project_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        copies: int = 1,
+        concurrency: int,
+        on_progress: ProgressCallback | None,
+        timeout: Timeout,
+        **arguments: Any,
+    ) -> BulkRun[M]:
+        return BulkRun(
+            functools.partial(operation, timeout=timeout, **arguments),
+            project_ids,
+            copies=copies,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    def duplicate_many(
+        self,
+        project_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        copies: int = 1,
+        organization_id: str | None = None,
+        concurrency: int = 16,
+        on_progress: ProgressCallback | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> BulkRun[ProjectResponse]:
+        """Duplicate each project ``copies`` times, ``concurrency`` at a time.
+
+        Iterate the result for one ``BulkOutcome`` per copy, in completion
+        order; its ``result`` is the new project. A copy whose outcome
+        ``may_have_been_applied`` was not resent: the server may hold it.
+        See ``BulkRun`` for stopping early.
+        """
+        return self._many(
+            self.duplicate,
+            project_ids,
+            copies=copies,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            timeout=timeout,
+            organization_id=organization_id,
+        )
+
+    def get_many(
+        self,
+        project_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = 16,
+        on_progress: ProgressCallback | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> BulkRun[ProjectResponse]:
+        """Fetch many projects; one ``BulkOutcome`` per id, as each finishes."""
+        return self._many(
+            self.get,
+            project_ids,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            timeout=timeout,
+        )
+
+    def lock_many(
+        self,
+        project_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = 16,
+        on_progress: ProgressCallback | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> BulkRun[None]:
+        """Lock many projects; one ``BulkOutcome`` per id, as each finishes."""
+        return self._many(
+            self.lock,
+            project_ids,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            timeout=timeout,
+        )
+
+    def unlock_many(
+        self,
+        project_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = 16,
+        on_progress: ProgressCallback | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> BulkRun[None]:
+        """Unlock many projects; one ``BulkOutcome`` per id, as each finishes."""
+        return self._many(
+            self.unlock,
+            project_ids,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            timeout=timeout,
+        )
+
+    def delete_many(
+        self,
+        project_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = 16,
+        on_progress: ProgressCallback | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> BulkRun[None]:
+        """Delete many projects; one ``BulkOutcome`` per id, as each finishes."""
+        return self._many(
+            self.delete,
+            project_ids,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            timeout=timeout,
+        )

@@ -36,7 +36,7 @@ from ._models import (
     UpdateProjectTemplateRequest,
 )
 from ._projects import AsyncProjects
-from ._types import NOT_GIVEN, NotGiven
+from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._version import __version__
 from .compat import ProjectManagementApi
 
@@ -68,6 +68,7 @@ __all__ = [
     "ProgressCallback",
     "ProjectSettingsResponse",
     "RateLimitError",
+    "Timeout",
     "ResponseValidationError",
     "UpdateProjectRequest",
     "UpdateProjectSettingsRequest",

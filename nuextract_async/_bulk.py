@@ -90,6 +90,8 @@ class BulkProgress:
         return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
 
+#: Called with the counters after every outcome, on the thread that runs the
+#: client's event loop (the sync client's own loop thread, for ``NuExtract``).
 ProgressCallback = Callable[[BulkProgress], object]
 
 

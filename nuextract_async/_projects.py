@@ -20,12 +20,11 @@ from ._models import (
 )
 from ._operations import OPERATIONS, Answer, PreparedRequest, build_request
 from ._transport import Transport
-from ._types import NOT_GIVEN, NotGiven
+from ._types import NOT_GIVEN, NotGiven, Timeout
 
 __all__ = ["AsyncProjects"]
 
 M = TypeVar("M")
-Timeout = float | None | NotGiven
 
 
 def request_model(cls: type[M], request: M | None, **fields: Any) -> M:
@@ -330,10 +329,11 @@ class AsyncProjects:
     ) -> BulkRun[ProjectResponse]:
         """Duplicate each project ``copies`` times, ``concurrency`` at a time.
 
-        Iterate the result for one ``BulkOutcome`` per copy, in completion
-        order; its ``result`` is the new project. A copy whose outcome
-        ``may_have_been_applied`` was not resent: the server may hold it.
-        See ``BulkRun`` for stopping early.
+        Returns an iterator of ``BulkOutcome``, one per copy, in completion
+        order; a success's ``result`` is the new project. A copy whose
+        outcome ``may_have_been_applied`` was not resent: the server may hold
+        it. Leaving the loop or closing the iterator cancels what is in
+        flight and starts nothing new.
         """
         return self._many(
             self.duplicate,

@@ -1,11 +1,11 @@
-"""Small shared types: the "not given" sentinel."""
+"""Small shared types: the "not given" sentinel and the timeout argument."""
 
 from __future__ import annotations
 
 import enum
 from typing import Final, Literal, TypeAlias
 
-__all__ = ["NOT_GIVEN", "NotGiven"]
+__all__ = ["NOT_GIVEN", "NotGiven", "Timeout"]
 
 
 class NotGiven(enum.Enum):
@@ -22,3 +22,7 @@ class NotGiven(enum.Enum):
 
 NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 NotGivenType: TypeAlias = Literal[NotGiven.NOT_GIVEN]
+
+#: A per-call ``timeout=``: seconds, ``None`` for no limit, or left out to use
+#: the client's.
+Timeout: TypeAlias = float | NotGiven | None

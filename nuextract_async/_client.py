@@ -41,7 +41,8 @@ def _api_key_from(value: str | None) -> str | None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
+    # Only names that cannot resolve elsewhere: "*.localhost" is left to DNS.
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

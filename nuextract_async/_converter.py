@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from types import UnionType
 from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
+import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._errors import InvalidRequestError
@@ -98,6 +100,23 @@ def _identity(value: T) -> T:
     return value
 
 
+def _is_list_type(tp: Any) -> bool:
+    return get_origin(tp) is list
+
+
+def _strict_list_factory(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # cattrs would iterate any iterable: an object or a string would become
+    # a list of its keys or characters (and "{}" an empty list).
+    base = list_structure_factory(tp, conv)
+
+    def structure(value: Any, _: object) -> Any:
+        if type(value) is not list:
+            raise _type_error("a JSON array", value)
+        return base(value, tp)
+
+    return structure
+
+
 def _wire_overrides(cls: type, **extra: Any) -> dict[str, Any]:
     names = {
         a.name: override(rename=WIRE_NAMES[a.name])
@@ -107,27 +126,43 @@ def _wire_overrides(cls: type, **extra: Any) -> dict[str, Any]:
     return names | extra
 
 
-def _wire_keys(cls: type) -> frozenset[str]:
-    return frozenset(
-        WIRE_NAMES.get(a.name, a.name)
-        for a in cls.__attrs_attrs__  # type: ignore[attr-defined]
-        if a.name != "extra_fields"
-    )
+def _wire_keys(cls: type) -> tuple[list[str], list[str]]:
+    """The wire keys of a response model: required ones, then optional ones."""
+    required: list[str] = []
+    optional: list[str] = []
+    for a in cls.__attrs_attrs__:  # type: ignore[attr-defined]
+        if a.name != "extra_fields":
+            keys = required if a.default is attrs.NOTHING else optional
+            keys.append(WIRE_NAMES.get(a.name, a.name))
+    return required, optional
 
 
 def _register_response_model(conv: cattrs.Converter, cls: type[T]) -> None:
-    base = make_dict_structure_fn(
-        cls, conv, **_wire_overrides(cls, extra_fields=override(omit=True))
+    overrides = _wire_overrides(cls, extra_fields=override(omit=True))
+    # The quick function stops at the first misfit; only then does the
+    # detailed one run, to report every misfit with its attribute.
+    quick = make_dict_structure_fn(
+        cls, conv, _cattrs_detailed_validation=False, **overrides
     )
-    known = _wire_keys(cls)
+    detailed = make_dict_structure_fn(cls, conv, **overrides)
+    required, optional = _wire_keys(cls)
     name = cls.__name__
 
     def structure(data: Any, _: object) -> T:
         if type(data) is not dict:
             raise _type_error(f"a JSON object for {name}", data)
-        instance = base(data, cls)
-        if not known.issuperset(data):
-            extra = {k: v for k, v in data.items() if k not in known}
+        try:
+            instance = quick(data, cls)
+        except Exception:
+            instance = detailed(data, cls)
+        # Built, so every required key is there: any more keys are unknown.
+        known = len(required)
+        for key in optional:
+            known += key in data
+        if len(data) > known:
+            extra = data.copy()
+            for key in required + optional:
+                extra.pop(key, None)
             object.__setattr__(instance, "extra_fields", extra)
         return instance
 
@@ -200,6 +235,7 @@ def _make_converter() -> cattrs.Converter:
     # Templates are free-form JSON objects: checked at the top, passed through.
     conv.register_structure_hook_func(_is_json_object_type, _structure_object)
     conv.register_unstructure_hook_func(_is_json_object_type, _identity)
+    conv.register_structure_hook_factory(_is_list_type, _strict_list_factory)
     conv.register_structure_hook_func(
         _is_optional_field, _structure_given_factory(conv)
     )
@@ -234,6 +270,6 @@ def dump_json(model: object) -> bytes:
         text = json.dumps(
             to_wire(model), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
+        return text.encode()  # a lone surrogate fails here
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(f"the request body is not valid JSON: {exc}") from exc
-    return text.encode()

@@ -283,7 +283,7 @@ def error_for_status(
         return None
     text = body.decode("utf-8", errors="replace")
     code, message = _code_and_message(text)
-    if status >= 500:
+    if 500 <= status <= 599:
         cls: type[APIStatusError] = InternalServerError
     else:
         cls = _BY_STATUS.get(status, APIStatusError)

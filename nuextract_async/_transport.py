@@ -7,7 +7,8 @@ import logging
 import math
 import platform
 import time
-from collections.abc import AsyncGenerator, Mapping
+import types
+from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import Final
 
 import aiohttp
@@ -76,16 +77,30 @@ def client_timeout(
 async def _read_body(response: aiohttp.ClientResponse) -> bytes | None:
     """The whole body, or ``None`` when it is larger than ``MAX_BODY_BYTES``."""
     length = response.content_length
-    if length is not None and length <= MAX_BODY_BYTES:
-        return await response.read()
-    if length is not None:
+    if length is not None and length > MAX_BODY_BYTES:
         return None
+    # A compressed body's Content-Length is its compressed size: count the
+    # decompressed bytes as they come instead.
+    if length is not None and not response.headers.get("Content-Encoding"):
+        return await response.read()
     chunks = bytearray()
     async for chunk in response.content.iter_chunked(256 * 1024):
         chunks += chunk
         if len(chunks) > MAX_BODY_BYTES:
             return None
     return bytes(chunks)
+
+
+@types.coroutine
+def _one_loop_turn() -> Generator[None, None, None]:
+    """Let the loop run once, as ``asyncio.sleep(0)`` does.
+
+    Done before each attempt: a server that closed a pooled connection right
+    after its last answer (without saying "Connection: close") is noticed,
+    so the pool does not hand that dead connection to the request, which
+    would then fail as "may have been applied" without reaching the server.
+    """
+    yield
 
 
 def _loop_is_running() -> bool:
@@ -322,6 +337,7 @@ class Transport:
         slots = self._slots
         assert slots is not None
         try:
+            await _one_loop_turn()
             async with (
                 slots,
                 session.request(

@@ -261,7 +261,8 @@ def create_app(
 
     app = web.Application()
     app[EMULATOR_KEY] = emulator
-    app.router.add_route("*", "/{tail:.*}", emulator.handle)
+    # [\s\S]: a decoded path may hold a newline (an id such as "a\nb").
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", emulator.handle)
     return app
 
 

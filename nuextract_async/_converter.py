@@ -146,6 +146,7 @@ def _register_response_model(conv: cattrs.Converter, cls: type[T]) -> None:
     )
     detailed = make_dict_structure_fn(cls, conv, **overrides)
     required, optional = _wire_keys(cls)
+    every_key = tuple(required + optional)
     name = cls.__name__
 
     def structure(data: Any, _: object) -> T:
@@ -161,7 +162,7 @@ def _register_response_model(conv: cattrs.Converter, cls: type[T]) -> None:
             known += key in data
         if len(data) > known:
             extra = data.copy()
-            for key in required + optional:
+            for key in every_key:
                 extra.pop(key, None)
             object.__setattr__(instance, "extra_fields", extra)
         return instance

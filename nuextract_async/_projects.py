@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mappin
 from typing import Any, TypeVar
 
 from ._bulk import BulkRun, ProgressCallback
-from ._converter import dump_json, from_wire
+from ._converter import converter, dump_json
 from ._errors import InvalidRequestError, ResponseValidationError
 from ._models import (
     CreateProjectRequest,
@@ -63,6 +63,11 @@ def _load_json(body: bytes) -> Any:
     return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
 
 
+# Looked up once: the hot path skips the converter's dispatch.
+_structure_project = converter.get_structure_hook(ProjectResponse)
+_structure_projects = converter.get_structure_hook(list[ProjectResponse])
+
+
 def decode_answer(request: PreparedRequest, url: str, status: int, body: bytes) -> Any:
     """Decode a 2xx body into the operation's model, or raise a typed error."""
     answer = request.operation.answer
@@ -77,8 +82,8 @@ def decode_answer(request: PreparedRequest, url: str, status: int, body: bytes) 
         ) from exc
     try:
         if answer is Answer.PROJECT:
-            return from_wire(ProjectResponse, data)
-        return from_wire(list[ProjectResponse], data)
+            return _structure_project(data, ProjectResponse)
+        return _structure_projects(data, list[ProjectResponse])
     except Exception as exc:  # cattrs reports misfits as exception groups
         raise _invalid(request, url, status, body, f"is not {expected}", exc) from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import warnings
 from types import TracebackType
 from typing import Final, Self
@@ -50,15 +51,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _redacted(text: str) -> str:
+    # Whatever stands between "//" and "@" may be a password: never echo it.
+    return re.sub(r"//[^/?#]*@", "//***@", text)
+
+
 def _base_url_from(value: str | None, allow_insecure_http: bool) -> str:
     text = value or os.environ.get("NUEXTRACT_BASE_URL") or DEFAULT_BASE_URL
     try:
         url = URL(text)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"base_url {text!r} is not a URL") from exc
+    except (TypeError, ValueError):
+        # from None: the parser's own message would quote the URL as given.
+        raise ConfigurationError(f"base_url {_redacted(text)!r} is not a URL") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
-            f"base_url must be an http(s) URL with a host, not {text!r}"
+            f"base_url must be an http(s) URL with a host, not {_redacted(text)!r}"
         )
     if url.user or url.password or url.query_string or url.fragment:
         raise ConfigurationError(

@@ -86,7 +86,11 @@ def _structure_object(value: Any, _: object) -> dict[str, Any]:
 def _structure_datetime(value: Any, _: object) -> datetime:
     if type(value) is not str:
         raise _type_error("an ISO-8601 date-time string", value)
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        # RFC 3339 allows a lowercase "t" and "z"; fromisoformat does not.
+        parsed = datetime.fromisoformat(value.upper())
     # A time without an offset is taken as UTC, the service's own zone.
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
@@ -173,8 +177,8 @@ def _register_response_model(conv: cattrs.Converter, cls: type[T]) -> None:
 
     def unstructure(instance: Any) -> dict[str, Any]:
         wire = unstructure_known(instance)
-        if instance.extra_fields:
-            wire.update(instance.extra_fields)
+        for key, value in instance.extra_fields.items():
+            wire.setdefault(key, value)  # a known field always wins
         return wire
 
     conv.register_structure_hook(cls, structure)
@@ -272,5 +276,5 @@ def dump_json(model: object) -> bytes:
             to_wire(model), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
         return text.encode()  # a lone surrogate fails here
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequestError(f"the request body is not valid JSON: {exc}") from exc

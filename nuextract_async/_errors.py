@@ -32,6 +32,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from multidict import CIMultiDict
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -59,7 +61,27 @@ _MAYBE_APPLIED_NOTE = (
 
 
 class NuExtractError(Exception):
-    """Root of every error this package raises on purpose."""
+    """Root of every error this package raises on purpose.
+
+    ``may_have_been_applied`` is true when the operation (a create or a
+    duplicate) may have changed state on the server although it failed.
+    """
+
+    may_have_been_applied: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt without __init__ (keyword-only arguments), so that errors
+        # cross process boundaries: a worker's NotFoundError stays one.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[NuExtractError], args: tuple[Any, ...], state: dict[str, Any]
+) -> NuExtractError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(NuExtractError, ValueError):
@@ -73,13 +95,18 @@ class InvalidRequestError(NuExtractError, ValueError, TypeError):
 class ClientClosedError(NuExtractError, RuntimeError):
     """The client was closed; create a new one."""
 
+    def __init__(self, message: str, *, may_have_been_applied: bool = False) -> None:
+        if may_have_been_applied:
+            message += _MAYBE_APPLIED_NOTE
+        super().__init__(message)
+        self.may_have_been_applied = may_have_been_applied
+
 
 class APIError(NuExtractError):
     """A request was attempted. Carries where it went and what may have happened."""
 
     method: str
     url: str
-    may_have_been_applied: bool
 
     def __init__(
         self,
@@ -204,7 +231,7 @@ class APIStatusError(APIError):
         self.code = code
         self.message = message
         self.body = body
-        self.headers = headers
+        self.headers = CIMultiDict(headers)  # a copy that can be pickled
 
 
 class BadRequestError(APIStatusError):

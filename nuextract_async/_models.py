@@ -98,16 +98,30 @@ def _check_number(
         _fail(attribute, "a finite number", value)
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def _check_template(
     instance: object, attribute: attrs.Attribute[Any], value: Any
 ) -> None:
+    # Walked with a stack, not recursion: any depth is checked, and every
+    # key must be a string (JSON would turn 1 into "1", next to a real "1").
     if value is NOT_GIVEN:
         return
     if not isinstance(value, Mapping):
         _fail(attribute, "a JSON object (a mapping)", value)
-    for key in value:
-        if type(key) is not str:
-            _fail(attribute, "a mapping with string keys", key)
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key, item in node.items():
+                if type(key) is not str:
+                    _fail(attribute, "a mapping with string keys only", key)
+                pending.append(item)
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+        elif not isinstance(node, _JSON_SCALARS):
+            _fail(attribute, "made of JSON values only", node)
 
 
 def _template_copy(value: Any) -> Any:

@@ -112,7 +112,7 @@ class AsyncProjects:
     """The project endpoints. Reach them as ``client.projects``.
 
     Every method takes ``timeout=`` (seconds, or ``None`` for no limit) to
-    override the client's timeout for that call.
+    override, for each attempt of that call, the client's timeout.
     """
 
     def __init__(self, transport: Transport) -> None:

@@ -35,8 +35,13 @@ log = logging.getLogger("nuextract")
 
 #: Largest answer body read into memory; a bigger one is refused.
 MAX_BODY_BYTES: Final = 64 * 1024 * 1024
-#: Cap on establishing a TCP (and TLS) connection, inside the total timeout.
+#: Cap on establishing a connection (DNS, TCP, TLS), inside the total timeout.
 CONNECT_TIMEOUT: Final = 10.0
+#: Connecting may take at most this share of a shorter total timeout.
+CONNECT_SHARE: Final = 0.9
+# aiohttp rounds timeouts above its threshold up to whole seconds, which could
+# let the total fire before the connect limit: keep them exact.
+_EXACT: Final = 1e9
 _USER_AGENT: Final = (
     f"nuextract-client/{__version__} python/{platform.python_version()} "
     f"aiohttp/{aiohttp.__version__}"
@@ -57,10 +62,14 @@ def client_timeout(
 ) -> aiohttp.ClientTimeout:
     """An aiohttp timeout from positive, finite seconds or ``None`` (no limit).
 
-    Anything else raises ``error``, before any I/O.
+    Connecting (DNS, TCP, TLS) has its own, shorter limit, so that a request
+    that never left is told apart from one that was sent and then timed out.
+    Anything else than seconds or ``None`` raises ``error``, before any I/O.
     """
     if seconds is None:
-        return aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
+        return aiohttp.ClientTimeout(
+            total=None, connect=CONNECT_TIMEOUT, ceil_threshold=_EXACT
+        )
     if (
         type(seconds) is bool
         or not isinstance(seconds, int | float)
@@ -70,7 +79,9 @@ def client_timeout(
             f"timeout must be a positive number of seconds or None, not {seconds!r:.40}"
         )
     return aiohttp.ClientTimeout(
-        total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT)
+        total=seconds,
+        connect=min(CONNECT_TIMEOUT, seconds * CONNECT_SHARE),
+        ceil_threshold=_EXACT,
     )
 
 
@@ -305,6 +316,13 @@ class Transport:
                 retry_after = parse_retry_after(
                     answer_headers.get("Retry-After"), time.time()
                 )
+            if self.closed:
+                if isinstance(error, APIConnectionError):
+                    raise ClientClosedError(
+                        "the client was closed while this call was in flight",
+                        may_have_been_applied=error.may_have_been_applied,
+                    ) from error
+                raise error
             delay = self.policy.delay(
                 attempt=attempt,
                 idempotent=operation.idempotent,
@@ -338,18 +356,19 @@ class Transport:
         assert slots is not None
         try:
             await _one_loop_turn()
-            async with (
-                slots,
-                session.request(
+            async with slots:
+                if self.closed:  # closed while this call waited for a slot
+                    raise ClientClosedError("this client was closed; not sent")
+                async with session.request(
                     request.method,
                     url,
                     data=request.body,
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
-                ) as response,
-            ):
-                return response.status, response.headers, await _read_body(response)
+                ) as response:
+                    body = await _read_body(response)
+                    return response.status, response.headers, body
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             timed_out = isinstance(exc, aiohttp.ConnectionTimeoutError)
             raise _Failure(sent=False, timed_out=timed_out, cause=exc) from exc

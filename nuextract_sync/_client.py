@@ -86,7 +86,7 @@ class Projects(Resource):
     """The project endpoints. Reach them as ``client.projects``.
 
     Every method takes ``timeout=`` (seconds, or ``None`` for no limit) to
-    override the client's timeout for that call.
+    override, for each attempt of that call, the client's timeout.
     """
 
     def list(

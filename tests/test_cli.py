@@ -369,6 +369,19 @@ def test_ids_from_a_file_and_from_stdin(
     assert "bulk-delete: 2 of 2 deleted" in from_stdin.stdout
 
 
+def test_an_ids_file_with_a_byte_order_mark_and_crlf_lines(
+    api: tuple[str, ...], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = [emulator.store.add_project(owner_user="user-1")["id"] for _ in range(2)]
+    id_file = tmp_path / "ids.txt"
+    id_file.write_bytes(("\ufeff" + "\r\n".join(ids) + "\r\n").encode())
+
+    locked = nuextract(*api, "bulk-lock", "--from-file", str(id_file))
+
+    assert locked.status == 0, locked.stderr
+    assert all(emulator.store.get(i)["lockState"] for i in ids)
+
+
 def test_emulator_faults_are_accounted_for_in_the_summary() -> None:
     result = nuextract(
         *("--emulator", "--json", "--timeout", "5"),

@@ -7,6 +7,7 @@ import gc
 import json
 import logging
 import re
+import traceback
 import warnings
 from collections.abc import Iterator
 
@@ -358,3 +359,19 @@ async def test_connection_failures_are_logged_without_the_token(
     ]
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "ftp://alice:s3cr3t-pw@127.0.0.1/",
+        "http://alice:s3cr3t-pw@",
+        "https://a:s3cr3t-pw@[::1",
+    ],
+)
+def test_a_refused_base_url_never_echoes_its_password(base_url: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        AsyncNuExtract(api_key="k", base_url=base_url)
+
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "s3cr3t-pw" not in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 from aiohttp import web
@@ -230,3 +231,27 @@ async def test_redirects_are_not_followed() -> None:
     assert caught.value.status == 302
     assert caught.value.headers["Location"] == "/elsewhere"
     assert hits == ["/api/projects/p-1"]
+
+
+def _one_of_each() -> list[Exception]:
+    where = {"method": "GET", "url": "https://api.example.invalid/api/projects/p"}
+    return [
+        error_for_status(404, b'{"code":"NotFound","message":"no"}', {}, **where),
+        error_for_status(403, b"Locked", {"Retry-After": "1"}, **where),
+        APIConnectionError("lost", request_sent=True, **where),
+        APITimeoutError("slow", request_sent=False, **where),
+        ResponseValidationError("bad", status=200, body="[]", **where),
+        InvalidRequestError("bad id"),
+        ClientClosedError("closed"),
+    ]
+
+
+@pytest.mark.parametrize("error", _one_of_each(), ids=lambda e: type(e).__name__)
+def test_errors_survive_pickling(error: Exception) -> None:
+    # A worker process's error must reach the parent as the same class, with
+    # its attributes, or a process pool breaks on the first failure.
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.__dict__ == error.__dict__

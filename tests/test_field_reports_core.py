@@ -276,6 +276,8 @@ def test_c13_unknown_keys_are_kept_and_written_back() -> None:
             "2026-12-04T15:28:47+02:00",
             datetime(2026, 12, 4, 13, 28, 47, tzinfo=UTC),
         ),
+        # RFC 3339 allows lowercase "t" and "z".
+        ("2026-12-04t15:28:47z", datetime(2026, 12, 4, 15, 28, 47, tzinfo=UTC)),
     ],
 )
 def test_c14_datetimes_are_aware_instants(text: str, instant: datetime) -> None:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 from core_support import API, client, mocked_api, project_wire
@@ -268,10 +269,9 @@ def test_request_models_check_types(build: Any) -> None:
     "template", [{"a": {1, 2}}, {"a": float("nan")}, {"a": object()}]
 )
 def test_a_template_json_cannot_carry_is_rejected(template: dict[str, Any]) -> None:
-    request = UpdateProjectTemplateRequest(template=template)
-
-    with pytest.raises(InvalidRequestError, match="not valid JSON"):
-        dump_json(request)
+    # Refused when the model is built or, for NaN, when it is encoded.
+    with pytest.raises(InvalidRequestError):
+        dump_json(UpdateProjectTemplateRequest(template=template))
 
 
 def test_the_template_is_copied_when_the_request_is_built() -> None:
@@ -310,3 +310,46 @@ def test_request_dicts_with_unknown_keys_do_not_structure() -> None:
 def test_not_given_is_falsy_and_named() -> None:
     assert not NOT_GIVEN
     assert repr(NOT_GIVEN) == "NOT_GIVEN"
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    template: dict[str, Any] = {"leaf": "string"}
+    for _ in range(depth):
+        template = {"child": template}
+    return template
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {"a": {1: "int key", "1": "string key"}},  # both would become "1"
+        {"a": [{"b": {2: "x"}}]},
+        {"a": {"b": {1, 2}}},
+        {"a": object()},
+    ],
+    ids=["colliding keys", "int key in a list", "a set", "an object"],
+)
+def test_every_level_of_a_template_must_be_json(template: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequestError):
+        CreateProjectRequest(name="n", template=template)
+    with pytest.raises(InvalidRequestError):
+        UpdateProjectRequest(template=template)
+
+
+def test_a_template_too_deep_for_json_is_refused_with_a_typed_error() -> None:
+    # Accepted by the shape check, which needs no recursion, then refused by
+    # the encoder: an InvalidRequestError, not a bare RecursionError.
+    request = CreateProjectRequest(name="n", template=_nested(5_000))
+
+    with pytest.raises(InvalidRequestError):
+        dump_json(request)
+
+
+def test_a_known_field_wins_over_an_extra_field_of_the_same_name() -> None:
+    project = from_wire(ProjectResponse, project_wire())
+    tampered = attrs.evolve(project, extra_fields={"name": "EVIL", "more": 1})
+
+    wire = to_wire(tampered)
+
+    assert wire["name"] == project.name
+    assert wire["more"] == 1

@@ -35,6 +35,8 @@ def _fixed(value: float) -> RetryPolicy:
         ("abc", None),
         ("", None),
         ("Wed, 21 Oct 2015 07:28:00", None),
+        # A year too large for a datetime: unusable, not an OverflowError.
+        ("Mon, 01 Jan 99999999999999999999 00:00:00 GMT", None),
         (None, None),
     ],
 )

@@ -6,8 +6,10 @@ import asyncio
 import json
 import logging
 import re
+import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 from email.utils import formatdate
 from typing import Any
 
@@ -28,7 +30,9 @@ from nuextract_async import (
     APIError,
     APITimeoutError,
     AsyncProjects,
+    ClientClosedError,
     InternalServerError,
+    NuExtractError,
     RateLimitError,
 )
 
@@ -351,3 +355,87 @@ async def test_bodies_are_sent_unchanged_on_every_attempt(
             await fast_retries(nuextract).projects.update("p-1", description="")
 
     assert [json.loads(b) for b in faulty.bodies] == [{"description": ""}] * 3
+
+
+@contextmanager
+def unanswered_listener() -> Iterator[str]:
+    """A loopback port whose accept queue is full: connecting never completes."""
+    server = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            fillers.append(filler)
+            with suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+
+
+@pytest.mark.parametrize("name", ["create", "duplicate"])
+async def test_a_connection_that_never_opens_is_not_reported_as_sent(
+    name: str,
+) -> None:
+    # The total timeout must not beat the connect limit: nothing left the
+    # client, so a create or duplicate is safe to retry and was not applied.
+    with unanswered_listener() as url:
+        async with client(base_url=url, timeout=0.5, max_retries=0) as nuextract:
+            with pytest.raises(APITimeoutError) as caught:
+                await CALLS[name](nuextract.projects)
+
+    assert caught.value.request_sent is False
+    assert caught.value.may_have_been_applied is False
+
+
+async def test_closing_the_client_stops_queued_calls_and_retries() -> None:
+    release = asyncio.Event()
+
+    async def stalled(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response(project_wire())
+
+    async with loopback_server(stalled) as url:
+        nuextract = client(base_url=url, max_connections=1, max_retries=2)
+        calls = [
+            asyncio.create_task(nuextract.projects.get(f"p-{i}")) for i in range(4)
+        ]
+        await asyncio.sleep(0.2)  # one call holds the only slot, three wait
+        await nuextract.aclose()
+        release.set()
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+
+    # Every call ends in a typed error; the waiting ones were never sent.
+    assert all(isinstance(o, NuExtractError) for o in outcomes), outcomes
+    waiting = [o for o in outcomes if isinstance(o, ClientClosedError)]
+    assert len(waiting) >= 3
+
+
+async def test_a_call_in_flight_when_the_client_closes_says_what_it_may_have_done() -> (
+    None
+):
+    release = asyncio.Event()
+
+    async def stalled(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response(project_wire())
+
+    async with loopback_server(stalled) as url:
+        nuextract = client(base_url=url)
+        copy = asyncio.create_task(nuextract.projects.duplicate("p-1"))
+        read = asyncio.create_task(nuextract.projects.get("p-1"))
+        await asyncio.sleep(0.2)  # both sent, neither answered
+        await nuextract.aclose()
+        release.set()
+        copied, fetched = await asyncio.gather(copy, read, return_exceptions=True)
+
+    assert isinstance(copied, ClientClosedError)
+    assert copied.may_have_been_applied is True
+    assert isinstance(fetched, ClientClosedError)
+    assert fetched.may_have_been_applied is False

@@ -12,13 +12,17 @@ __all__ = ["read_ids", "read_json_object", "read_text"]
 
 
 def read_text(source: str, what: str) -> str:
-    """The text of file ``source``, or of stdin when it is ``-``."""
+    """The text of file ``source``, or of stdin when it is ``-``.
+
+    A leading byte-order mark (editors on Windows write one) is dropped.
+    """
     where = "stdin" if source == "-" else source
     try:
         if source == "-":
-            return sys.stdin.read()
-        with open(source, encoding="utf-8") as file:
-            return file.read()
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as file:
+                text = file.read()
     except UnicodeDecodeError as exc:
         raise CommandError(
             ExitStatus.INVALID_INPUT, f"{what} from {where} is not UTF-8 text ({exc})"
@@ -28,6 +32,7 @@ def read_text(source: str, what: str) -> str:
         raise CommandError(
             ExitStatus.UNREADABLE_INPUT, f"cannot read {what} {where}: {reason}"
         ) from exc
+    return text.removeprefix("\ufeff")
 
 
 def read_json_object(source: str, what: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ Choices where the contract is silent:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -78,10 +79,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON text but overflows to inf, which JSON cannot carry
+    # back out: refuse it, as a number out of range.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def decode_object(body: bytes) -> dict[str, Any]:
     """Decode a request body that must be one JSON object, or raise a 400."""
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        value = json.loads(
+            body.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
     except (ValueError, RecursionError):
         raise _bad_body() from None
     if type(value) is not dict:

@@ -6,6 +6,8 @@
 The sync facade with the same surface is ``nuextract_sync.NuExtract``.
 """
 
+import logging
+
 from ._bulk import BulkOutcome, BulkProgress, BulkRun, ProgressCallback
 from ._client import AsyncNuExtract
 from ._converter import from_wire, to_wire
@@ -39,6 +41,9 @@ from ._projects import AsyncProjects
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._version import __version__
 from .compat import ProjectManagementApi
+
+# A library stays quiet until the application configures logging.
+logging.getLogger("nuextract").addHandler(logging.NullHandler())
 
 __all__ = [
     "NOT_GIVEN",

@@ -286,7 +286,7 @@ class Transport:
                 )
             except _Failure as failure:
                 sent = failure.sent
-                self._log_attempt(request, repr(failure), started, attempt)
+                self._log_attempt(request, f"no answer ({failure})", started, attempt)
                 error: Exception = self._connection_error(request, url_text, failure)
             else:
                 sent = True

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import cattrs
+
 from ._client import AsyncNuExtract
 from ._converter import from_wire
 from ._errors import InvalidRequestError
@@ -39,7 +41,8 @@ def _as_model(cls: type[M], body: M | Mapping[str, Any]) -> M:
     except InvalidRequestError:
         raise
     except Exception as exc:
-        raise InvalidRequestError(f"not a valid {cls.__name__}: {exc!r}") from exc
+        problems = "; ".join(cattrs.transform_error(exc))
+        raise InvalidRequestError(f"not a valid {cls.__name__}: {problems}") from exc
 
 
 class ProjectManagementApi:

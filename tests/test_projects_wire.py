@@ -549,3 +549,15 @@ async def test_compat_rejects_bad_bodies_before_any_io(
             await getattr(api, upstream)(*args)
 
     assert mocked.requests == {}
+
+
+async def test_compat_names_the_key_it_does_not_know(mocked: aioresponses) -> None:
+    async with client() as nuextract:
+        api = ProjectManagementApi(nuextract)
+
+        with pytest.raises(InvalidRequestError, match="rasterizationDpi"):
+            await api.patch_api_projects_projectid_settings(
+                "p-1", {"rasterizationDpi": 100}
+            )
+
+    assert mocked.requests == {}

@@ -10,10 +10,15 @@ round trips per call).
 
 Code already running on that loop (a progress callback, say) cannot wait for
 the loop it blocks, so its calls go to a second loop, started on the first
-such call and kept for the next ones, with its own async client.
+such call and kept for the next ones, with its own async client. An iterator
+stays on the loop chosen when it was made: advancing it from a callback that
+this loop waits for raises ``InvalidRequestError`` (it would deadlock).
 
 A client dropped without ``close()``, or still open at interpreter exit, has
-its loops stopped and its pools closed, with a ``ResourceWarning``.
+its loops stopped and its pools closed, with a ``ResourceWarning``; an
+iterator keeps its client open until it is exhausted or closed. A client is
+bound to the process that made it: after ``os.fork()`` the child gets
+``ClientClosedError`` and nothing starts there.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from typing import Any, Final, Generic, Self, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
-from nuextract_async import AsyncNuExtract, ClientClosedError, ConfigurationError
+from nuextract_async import (
+    AsyncNuExtract,
+    ClientClosedError,
+    ConfigurationError,
+    InvalidRequestError,
+)
 
 __all__ = ["ClientBase", "Portal", "Resource"]
 
@@ -44,6 +54,14 @@ Make = Callable[[AsyncNuExtract], Awaitable[T]]
 #: Seconds ``close()`` waits for a loop to close its pool and stop.
 STOP_TIMEOUT: Final = 10.0
 _CLOSED_MESSAGE: Final = "this client is closed; create a new one"
+_FORKED_MESSAGE: Final = (
+    "this client was created before os.fork(); create one in this process"
+)
+_WAITING_LOOP_MESSAGE: Final = (
+    "this iterator runs on the client's event loop, which is waiting for the "
+    "callback advancing it; advance it outside the callback, or create it "
+    "inside the callback"
+)
 
 #: Threads that run one of the portals' event loops; they must never block
 #: on a loop (their own, or one that waits for them).
@@ -102,24 +120,17 @@ class _Runner:
         self._failure: BaseException | None = None
         self._background: set[asyncio.Task[None]] = set()
 
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
     def submit(self, make: Make[T]) -> T:
         """Run ``make(client)`` on this loop and wait for its result."""
         call = _Call(make)
         with self._lock:
             if self.closed:
                 raise ClientClosedError(_CLOSED_MESSAGE)
-            loop = self._loop or self._start()
             if self._pid != os.getpid():
-                raise ClientClosedError(
-                    "this client was created before os.fork(); create one "
-                    "in this process"
-                )
-            if self.thread_id == threading.get_ident():
-                raise RuntimeError("a call cannot wait for its own event loop")
+                raise ClientClosedError(_FORKED_MESSAGE)
+            loop = self._loop or self._start()
+            if threading.get_ident() in _LOOP_THREADS:
+                self._refuse_a_waiting_loop()
             client = self.client
             assert client is not None
             loop.call_soon_threadsafe(call.start, loop, client)
@@ -132,7 +143,10 @@ class _Runner:
         error = call.error
         if error is None:
             return call.result
-        del call  # the traceback would keep it alive in a cycle
+        # Its traceback holds the frame of ``call._run``, hence ``call``: unlink
+        # them, or the error (and every frame it passes, the portal's too)
+        # would live in a cycle until the garbage collector runs.
+        call.error = None
         if self.closed and isinstance(error, asyncio.CancelledError):
             raise ClientClosedError(
                 "this client was closed while the call was running"
@@ -141,6 +155,16 @@ class _Runner:
             raise error
         finally:
             del error
+
+    def _refuse_a_waiting_loop(self) -> None:
+        """Raise if the calling thread runs this loop or one nested under it:
+        this loop waits for that thread, so waiting for this loop deadlocks."""
+        ident = threading.get_ident()
+        runner: _Runner | None = self
+        while runner is not None:
+            if runner.thread_id == ident:
+                raise InvalidRequestError(_WAITING_LOOP_MESSAGE)
+            runner = runner.nested
 
     def submit_nowait(self, make: Make[object]) -> None:
         """Start ``make(client)`` on this loop without waiting for it."""
@@ -159,11 +183,17 @@ class _Runner:
                 self.nested = _Runner(self._factory, None)
             return self.nested
 
-    def close(self, wait: bool) -> None:
-        """Close the client's pool and stop the loop (and any nested one)."""
+    def close(self, wait: bool) -> bool:
+        """Close the client's pool and stop the loop (and any nested one).
+
+        True if this call stopped a loop that had started. In a child of
+        ``os.fork()`` the loops belong to the parent: nothing is touched.
+        """
         with self._lock:
             first = not self.closed
             self.closed = True
+            if self._pid != os.getpid():
+                return False
             loop, thread, nested = self._loop, self._thread, self.nested
             if first and loop is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(self._stop)
@@ -171,6 +201,7 @@ class _Runner:
             nested.close(wait)
         if wait and thread is not None and thread.ident != threading.get_ident():
             thread.join(STOP_TIMEOUT)
+        return first and thread is not None
 
     def _start(self) -> asyncio.AbstractEventLoop:
         ready = threading.Event()
@@ -228,33 +259,9 @@ async def _ignore_result(awaitable: Awaitable[object]) -> None:
     await awaitable
 
 
-def _pull(
-    runner: _Runner, make: Callable[[AsyncNuExtract], AsyncIterable[T]]
-) -> Iterator[T]:
-    async def open_iterator(client: AsyncNuExtract) -> AsyncIterator[T]:
-        return aiter(make(client))
-
-    iterator = runner.submit(open_iterator)
-    try:
-        while True:
-            try:
-                item = runner.submit(lambda _: anext(iterator))
-            except StopAsyncIteration:
-                return
-            yield item
-    finally:
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None and _on_loop_thread():
-            runner.submit_nowait(lambda _: aclose())
-        elif aclose is not None:
-            with contextlib.suppress(ClientClosedError):  # the loop closes it
-                runner.submit(lambda _: aclose())
-
-
 def _finalize(runner: _Runner, label: str) -> None:
-    if not runner.started or runner.closed:
+    if not runner.close(wait=not _on_loop_thread()):
         return
-    runner.close(wait=not _on_loop_thread())
     warnings.warn(
         f"{label} was never closed; use 'with' or call client.close()",
         ResourceWarning,
@@ -297,13 +304,38 @@ class Portal:
         """Iterate over ``make(client)``, pulling each item through the loop.
 
         Leaving the loop early or closing the iterator closes the async one.
+        The iterator keeps this portal, hence the client, open until it ends.
         """
-        return _pull(self._runner(), make)
+        return self._pull(self._runner(), make)
 
     def close(self) -> None:
         """Close the pools and stop the loops; safe to call twice."""
         self._finalizer.detach()
         self._main.close(wait=not _on_loop_thread())
+
+    def _pull(
+        self, runner: _Runner, make: Callable[[AsyncNuExtract], AsyncIterable[T]]
+    ) -> Iterator[T]:
+        """``iterate``'s generator; holding ``self`` keeps the client open."""
+
+        async def open_iterator(client: AsyncNuExtract) -> AsyncIterator[T]:
+            return aiter(make(client))
+
+        iterator = runner.submit(open_iterator)
+        try:
+            while True:
+                try:
+                    item = runner.submit(lambda _: anext(iterator))
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None and _on_loop_thread():
+                runner.submit_nowait(lambda _: aclose())
+            elif aclose is not None:
+                with contextlib.suppress(ClientClosedError):  # the loop closes it
+                    runner.submit(lambda _: aclose())
 
     def _runner(self) -> _Runner:
         ident = threading.get_ident()

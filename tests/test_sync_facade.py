@@ -18,6 +18,7 @@ from nuextract_sync import (
     BulkProgress,
     ClientClosedError,
     ConfigurationError,
+    InvalidRequestError,
     NotFoundError,
     NuExtract,
     PermissionDeniedError,
@@ -158,6 +159,51 @@ def test_call_from_a_callback_on_the_clients_own_loop(
     for _ in range(100):
         client.projects.get(project.id)
     assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_iterator_advanced_from_a_callback_its_loop_waits_for_is_refused(
+    client: NuExtract, project: ProjectResponse, depth: int
+) -> None:
+    ids = [project.id]
+    outer = client.projects.get_many(ids * 3)
+
+    def advance_outer(_: BulkProgress) -> None:
+        next(outer)
+
+    def call_from_the_second_loop(_: BulkProgress) -> None:
+        list(client.projects.get_many(ids, on_progress=advance_outer))
+
+    callback = advance_outer if depth == 1 else call_from_the_second_loop
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            list(client.projects.get_many(ids, on_progress=callback))
+        except BaseException as exc:
+            errors.append(exc)
+
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(60)  # guards against a deadlock; not a measurement
+
+    assert not caller.is_alive()
+    assert [type(e) for e in errors] == [InvalidRequestError]
+    assert "advance it outside the callback" in str(errors[0])
+    assert client.projects.get(project.id).id == project.id
+
+
+def test_iterator_created_inside_a_callback_runs(
+    client: NuExtract, project: ProjectResponse
+) -> None:
+    ids = [project.id] * 2
+    pulled: list[bool] = []
+
+    def on_progress(_: BulkProgress) -> None:
+        pulled.extend(o.ok for o in client.projects.get_many(ids))
+
+    assert all(o.ok for o in client.projects.get_many(ids, on_progress=on_progress))
+    assert pulled == [True] * 4
 
 
 def test_construction_starts_no_thread(emulator: RunningEmulator) -> None:

@@ -1,33 +1,36 @@
 """The bulk engine: one operation over many project ids, bounded and streaming.
 
-A :class:`BulkRun` keeps at most ``concurrency`` requests in flight and at
-most as many finished outcomes waiting for the consumer; it reads its input
-only as room frees up and forgets an outcome once it has been yielded, so
-its memory does not grow with the number of items. Every item ends as
-exactly one :class:`BulkOutcome`, yielded in completion order.
+A :class:`BulkRun` holds at most ``concurrency`` items between reading an id
+and yielding its outcome (in flight, or finished and waiting for the
+consumer); it reads its input only as room frees up and forgets an outcome
+once it has been yielded, so its memory does not grow with the number of
+items. Every item ends as exactly one :class:`BulkOutcome`, yielded in
+completion order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import itertools
 import time
+from collections import deque
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
     Iterable,
     Iterator,
     Sized,
 )
 from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeVar, cast
+from typing import Final, Generic, Self, TypeVar, cast
 
 import attrs
 
-from ._errors import APIError, InvalidRequestError, NuExtractError
+from ._errors import InvalidRequestError, NuExtractError, OperationCancelledError
 
 __all__ = ["BulkOutcome", "BulkProgress", "BulkRun", "ProgressCallback"]
 
@@ -63,7 +66,7 @@ class BulkOutcome(Generic[T]):
         Such an item was not resent; check before running it again.
         """
         error = self.error
-        return isinstance(error, APIError) and error.may_have_been_applied
+        return error is not None and error.may_have_been_applied
 
 
 @attrs.frozen
@@ -95,7 +98,9 @@ class BulkProgress:
 ProgressCallback = Callable[[BulkProgress], object]
 
 
-def _check_arguments(project_ids: object, copies: int, concurrency: int) -> None:
+def _check_arguments(
+    project_ids: object, copies: int, concurrency: int, on_progress: object
+) -> None:
     if isinstance(project_ids, str | bytes):
         raise InvalidRequestError(
             "project_ids must be an iterable of ids, not a single string; "
@@ -108,29 +113,166 @@ def _check_arguments(project_ids: object, copies: int, concurrency: int) -> None
     for name, value in (("copies", copies), ("concurrency", concurrency)):
         if type(value) is not int or value < 1:
             raise InvalidRequestError(f"{name} must be an integer >= 1")
+    if on_progress is not None and (
+        not callable(on_progress) or inspect.iscoroutinefunction(on_progress)
+    ):
+        raise InvalidRequestError("on_progress must be a plain function (not async)")
 
 
 def _repeat(ids: Iterable[str], copies: int) -> Iterator[str]:
-    for project_id in ids:
-        for _ in range(copies):
-            yield project_id
+    """Each id ``copies`` times in a row, read from ``ids`` only when due."""
+    if copies == 1:
+        return iter(ids)
+    return itertools.chain.from_iterable(
+        map(itertools.repeat, ids, itertools.repeat(copies))
+    )
 
 
-async def _next_id(ids: AsyncIterator[str]) -> object:
-    try:
-        return await anext(ids)
-    except StopAsyncIteration:
-        return _END
+class _Workers(Generic[T]):
+    """What a run shares with its worker tasks, which never hold the run.
 
+    Each worker takes a slot, reads an id, runs the operation inline and
+    queues the outcome, over and over. The consumer gives the slot back when
+    it takes the outcome, so at most ``concurrency`` items sit between
+    reading and yielding. A worker finding no free slot parks until the
+    consumer hands it one.
+    """
 
-async def _attempt(
-    operation: Callable[[str], Awaitable[T]], index: int, project_id: str
-) -> BulkOutcome[T]:
-    try:
-        result = await operation(project_id)
-    except NuExtractError as error:
-        return BulkOutcome(index, project_id, error=error)
-    return BulkOutcome(index, project_id, result=result)
+    def __init__(
+        self,
+        operation: Callable[[str], Awaitable[T]],
+        sync_ids: Iterator[str] | None,
+        async_ids: AsyncIterator[str] | None,
+        copies: int,
+        concurrency: int,
+        idempotent: bool,
+    ) -> None:
+        self.operation = operation
+        self.idempotent = idempotent
+        self.sync_ids = sync_ids
+        self.async_ids = async_ids
+        self.copies = copies
+        self.input_lock = asyncio.Lock()
+        self.pending_id = ""
+        self.pending_copies = 0
+        self.input_done = False
+        self.next_index = 0
+        self.free_slots = concurrency
+        self.parked: deque[asyncio.Future[bool]] = deque()
+        self.outcomes: deque[BulkOutcome[T]] = deque()
+        self.consumer: asyncio.Future[None] | None = None
+        self.live = 0
+        self.error: BaseException | None = None
+        self.closed = False
+
+    def give_back_slot(self) -> None:
+        """Hand a slot to a parked worker, or keep it for the next one."""
+        parked = self.parked
+        while parked:
+            worker = parked.popleft()
+            if not worker.done():
+                worker.set_result(True)
+                return
+        self.free_slots += 1
+
+    def _wake_parked(self) -> None:
+        # The input has ended: every parked worker wakes up to stop.
+        parked = self.parked
+        while parked:
+            worker = parked.popleft()
+            if not worker.done():
+                worker.set_result(False)
+
+    def wake_consumer(self) -> None:
+        consumer = self.consumer
+        if consumer is not None:
+            self.consumer = None
+            if not consumer.done():
+                consumer.set_result(None)
+
+    async def work(self) -> None:
+        """Run items until the input ends; an unexpected error stops the run."""
+        loop = asyncio.get_running_loop()
+        operation = self.operation
+        outcomes = self.outcomes
+        sync_ids = self.sync_ids
+        try:
+            while not self.input_done:
+                if self.free_slots:
+                    self.free_slots -= 1
+                else:
+                    slot: asyncio.Future[bool] = loop.create_future()
+                    self.parked.append(slot)
+                    if not await slot:
+                        continue
+
+                if sync_ids is not None:
+                    project_id = next(sync_ids, _END)
+                else:
+                    project_id = await self._next_async_id()
+                if project_id is _END:
+                    self.input_done = True
+                    self.free_slots += 1
+                    self._wake_parked()
+                    return
+                project_id = cast(str, project_id)
+                index = self.next_index
+                self.next_index = index + 1
+
+                try:
+                    result = await operation(project_id)
+                except NuExtractError as error:
+                    outcomes.append(BulkOutcome(index, project_id, error=error))
+                except asyncio.CancelledError:
+                    # Stopped under way: still one outcome, saying what the
+                    # server may hold.
+                    stopped = OperationCancelledError(
+                        "the bulk run stopped before this item's answer came",
+                        may_have_been_applied=not self.idempotent,
+                    )
+                    outcomes.append(BulkOutcome(index, project_id, error=stopped))
+                    raise
+                else:
+                    outcomes.append(BulkOutcome(index, project_id, result=result))
+                consumer = self.consumer
+                if consumer is not None:
+                    self.consumer = None
+                    if not consumer.done():
+                        consumer.set_result(None)
+        except asyncio.CancelledError as error:
+            if not self.closed:  # not the run's own doing: report it
+                self._fail(error)
+            raise
+        except Exception as error:
+            self._fail(error)
+        finally:
+            self.live -= 1
+            if not self.live:
+                self.wake_consumer()
+
+    async def _next_async_id(self) -> object:
+        # One worker at a time steps the async iterator; copies are handed
+        # out under the same lock so that they take consecutive indexes.
+        async with self.input_lock:
+            if self.pending_copies:
+                self.pending_copies -= 1
+                return self.pending_id
+            if self.input_done:
+                return _END
+            assert self.async_ids is not None
+            try:
+                project_id = await anext(self.async_ids)
+            except StopAsyncIteration:
+                self.input_done = True
+                return _END
+            self.pending_id = project_id
+            self.pending_copies = self.copies - 1
+            return project_id
+
+    def _fail(self, error: BaseException) -> None:
+        if self.error is None:
+            self.error = error
+        self.wake_consumer()
 
 
 class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
@@ -151,7 +293,10 @@ class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
             async for outcome in outcomes:
                 ...
 
-    ``progress`` gives the counters at any time.
+    Every id read gets exactly one outcome. Those never handed out because
+    the run stopped (finished ones not yet taken, and items cancelled under
+    way, whose error is an ``OperationCancelledError``) are in ``unyielded``
+    once ``aclose()`` returns, and are counted in ``progress``.
 
     Args:
         operation: Called once per item with its project id.
@@ -159,7 +304,9 @@ class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
         copies: How many times each id is run (consecutive indexes).
         concurrency: Most operations in flight at once.
         on_progress: Called with the counters after every outcome, before
-            it is yielded.
+            it is yielded; a plain function.
+        idempotent: Whether running an item twice is harmless; if not, an
+            item cancelled under way may have been applied.
     """
 
     def __init__(
@@ -170,31 +317,28 @@ class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
         copies: int = 1,
         concurrency: int = 16,
         on_progress: ProgressCallback | None = None,
+        idempotent: bool = False,
     ) -> None:
-        _check_arguments(project_ids, copies, concurrency)
-        self._operation = operation
-        self._concurrency = concurrency
+        _check_arguments(project_ids, copies, concurrency, on_progress)
         self._on_progress = on_progress
         self._total: int | None = None
-        self._sync_ids: Iterator[str] | None = None
-        self._async_ids: AsyncIterator[str] | None = None
-        self._copies = copies
+        sync_ids: Iterator[str] | None = None
+        async_ids: AsyncIterator[str] | None = None
         if isinstance(project_ids, AsyncIterable):
-            self._async_ids = aiter(project_ids)
+            async_ids = aiter(project_ids)
         else:
             if isinstance(project_ids, Sized):
                 self._total = len(project_ids) * copies
-            self._sync_ids = _repeat(project_ids, copies)
-        self._pending_id: str | None = None
-        self._pending_copies = 0
-        self._input_done = False
-        self._fetch: asyncio.Task[object] | None = None
-        self._running: set[asyncio.Task[Any]] = set()
-        self._finished: asyncio.Queue[asyncio.Task[Any]] | None = None
-        self._next_index = 0
+            sync_ids = _repeat(project_ids, copies)
+        self._concurrency = concurrency
+        self._workers = _Workers(
+            operation, sync_ids, async_ids, copies, concurrency, idempotent
+        )
+        self._tasks: list[asyncio.Task[None]] | None = None
         self._succeeded = 0
         self._failed = 0
         self._maybe_applied = 0
+        self._unyielded: list[BulkOutcome[T]] = []
         self._started: float | None = None
         self._ended: float | None = None
         self._closed = False
@@ -210,11 +354,23 @@ class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
             succeeded=self._succeeded,
             failed=self._failed,
             may_have_been_applied=self._maybe_applied,
-            in_flight=self._next_index - done,
+            in_flight=self._workers.next_index - done,
             elapsed=0.0
             if started is None
             else (ended or time.perf_counter()) - started,
         )
+
+    @property
+    def unyielded(self) -> list[BulkOutcome[T]]:
+        """Outcomes the run counted but never handed out, as it was stopped."""
+        return sorted(self._unyielded, key=lambda outcome: outcome.index)
+
+    def _count(self, outcome: BulkOutcome[T]) -> None:
+        if outcome.error is None:
+            self._succeeded += 1
+        else:
+            self._failed += 1
+            self._maybe_applied += outcome.may_have_been_applied
 
     def __aiter__(self) -> Self:
         return self
@@ -222,15 +378,33 @@ class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
     async def __anext__(self) -> BulkOutcome[T]:
         if self._closed:
             raise StopAsyncIteration
+        if self._tasks is None:
+            self._start()
+        workers = self._workers
+        outcomes = workers.outcomes
         try:
-            outcome = await self._next_outcome()
+            while not outcomes and workers.live and workers.error is None:
+                consumer = asyncio.get_running_loop().create_future()
+                workers.consumer = consumer
+                await consumer
+            if workers.error is not None:
+                raise workers.error
+            if outcomes and not self._closed:
+                outcome = outcomes.popleft()
+                workers.give_back_slot()
+                self._count(outcome)
+                if self._on_progress is not None:
+                    try:
+                        self._on_progress(self.progress)
+                    except BaseException:
+                        self._unyielded.append(outcome)  # counted, not lost
+                        raise
+                return outcome
         except BaseException:
             await self.aclose()
             raise
-        if outcome is None:
-            await self.aclose()
-            raise StopAsyncIteration
-        return outcome
+        await self.aclose()
+        raise StopAsyncIteration
 
     async def __aenter__(self) -> Self:
         return self
@@ -248,94 +422,39 @@ class BulkRun(AsyncIterator[BulkOutcome[T]], Generic[T]):
         if not self._closed and self._started is not None:
             self._ended = time.perf_counter()
         self._closed = True
-        running, self._running = self._running, set()
-        self._fetch = None
+        self._workers.closed = True
+        tasks, self._tasks = self._tasks or [], []
+        running = [task for task in tasks if not task.done()]
         for task in running:
             task.cancel()
         if running:
             await asyncio.wait(running)
+        outcomes = self._workers.outcomes
+        while outcomes:  # finished or cancelled, never taken: keep them
+            outcome = outcomes.popleft()
+            self._count(outcome)
+            self._unyielded.append(outcome)
 
     def __del__(self) -> None:
         # Left behind after a ``break``: cancel what is still in flight. The
-        # tasks hold no reference to the run, so this happens when the
+        # workers hold no reference to the run, so this happens when the
         # consumer lets go of it.
-        for task in getattr(self, "_running", ()):
+        workers = getattr(self, "_workers", None)
+        if workers is not None:
+            workers.closed = True
+        for task in getattr(self, "_tasks", None) or ():
             with contextlib.suppress(RuntimeError):  # its loop is closed
                 task.cancel()
 
-    async def _next_outcome(self) -> BulkOutcome[T] | None:
-        if self._finished is None:
-            self._finished = asyncio.Queue()
-            self._started = time.perf_counter()
-        finished = self._finished
-        self._fill()
-        while self._running:
-            task = await finished.get()
-            if self._closed:
-                return None
-            self._running.discard(task)
-            if task is self._fetch:
-                self._fetch = None
-                self._take_fetched(task.result())
-                self._fill()
-                continue
-            outcome: BulkOutcome[T] = task.result()
-            self._count(outcome)
-            self._fill()
-            if self._on_progress is not None:
-                self._on_progress(self.progress)
-            return outcome
-        return None
-
-    def _in_flight(self) -> int:
-        return len(self._running) - (self._fetch is not None)
-
-    def _fill(self) -> None:
-        """Start operations while there is room and input to read."""
-        while not self._input_done and self._in_flight() < self._concurrency:
-            project_id = self._read_id()
-            if project_id is None:
-                return
-            self._start(project_id)
-
-    def _read_id(self) -> str | None:
-        """The next id to run, or ``None`` if there is none available now."""
-        if self._sync_ids is not None:
-            project_id = next(self._sync_ids, _END)
-            if project_id is _END:
-                self._input_done = True
-                return None
-            return cast(str, project_id)
-        if self._pending_copies:
-            self._pending_copies -= 1
-            return self._pending_id
-        if self._fetch is None:
-            assert self._async_ids is not None
-            self._fetch = self._spawn(_next_id(self._async_ids))
-        return None
-
-    def _take_fetched(self, project_id: object) -> None:
-        if project_id is _END:
-            self._input_done = True
-        else:
-            self._pending_id = cast(str, project_id)
-            self._pending_copies = self._copies
-
-    def _start(self, project_id: str) -> None:
-        index = self._next_index
-        self._next_index += 1
-        self._spawn(_attempt(self._operation, index, project_id))
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        assert self._finished is not None
-        task = asyncio.get_running_loop().create_task(coroutine)
-        task.add_done_callback(self._finished.put_nowait)
-        self._running.add(task)
-        return task
-
-    def _count(self, outcome: BulkOutcome[T]) -> None:
-        if outcome.ok:
-            self._succeeded += 1
-        else:
-            self._failed += 1
-            self._maybe_applied += outcome.may_have_been_applied
+    def _start(self) -> None:
+        self._started = time.perf_counter()
+        count = self._concurrency
+        if self._total is not None:
+            count = min(count, self._total)
+        loop = asyncio.get_running_loop()
+        workers = self._workers
+        workers.live = count
+        self._tasks = [
+            loop.create_task(workers.work(), name="nuextract-bulk-worker")
+            for _ in range(count)
+        ]

@@ -7,6 +7,7 @@ The tree::
     ├── InvalidRequestError (ValueError, TypeError)
     │                                       an argument rejected before any I/O
     ├── ClientClosedError (RuntimeError)    the client was closed
+    ├── OperationCancelledError             a bulk item stopped before its answer
     └── APIError                            a request went out (or tried to)
         ├── APIConnectionError (ConnectionError)
         │   └── APITimeoutError (TimeoutError)
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "NuExtractError",
+    "OperationCancelledError",
     "PermissionDeniedError",
     "ProjectLockedError",
     "RateLimitError",
@@ -96,6 +98,21 @@ class ClientClosedError(NuExtractError, RuntimeError):
     """The client was closed; create a new one."""
 
     def __init__(self, message: str, *, may_have_been_applied: bool = False) -> None:
+        if may_have_been_applied:
+            message += _MAYBE_APPLIED_NOTE
+        super().__init__(message)
+        self.may_have_been_applied = may_have_been_applied
+
+
+class OperationCancelledError(NuExtractError):
+    """A bulk run was stopped while this item's request was under way.
+
+    For a create or duplicate the request may already have reached the
+    server, so ``may_have_been_applied`` is true: check before running it
+    again.
+    """
+
+    def __init__(self, message: str, *, may_have_been_applied: bool) -> None:
         if may_have_been_applied:
             message += _MAYBE_APPLIED_NOTE
         super().__init__(message)

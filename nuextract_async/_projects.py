@@ -320,6 +320,7 @@ class AsyncProjects:
             copies=copies,
             concurrency=concurrency,
             on_progress=on_progress,
+            idempotent=OPERATIONS[operation.__name__].idempotent,
         )
 
     def duplicate_many(

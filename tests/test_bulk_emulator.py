@@ -17,6 +17,7 @@ from nuextract_async import (
     InternalServerError,
     InvalidRequestError,
     NotFoundError,
+    OperationCancelledError,
     PermissionDeniedError,
     ProjectLockedError,
     ProjectResponse,
@@ -28,12 +29,7 @@ TEMPLATE = {"orderId": "verbatim-string", "items": [{"quantity": "number"}]}
 
 
 def engine_tasks() -> set[asyncio.Task[Any]]:
-    names = {"_attempt", "_next_id"}
-    return {
-        task
-        for task in asyncio.all_tasks()
-        if getattr(task.get_coro(), "__name__", "") in names
-    }
+    return {t for t in asyncio.all_tasks() if t.get_name() == "nuextract-bulk-worker"}
 
 
 @pytest.fixture
@@ -271,3 +267,104 @@ async def test_stopping_a_run_under_load(emulator: RunningEmulator, how: str) ->
     assert all(o.ok for o in checks)
     # Nothing was sent after the stop beyond what was already in flight.
     assert emulator.stats.requests["duplicate"] <= received + pool
+
+
+async def test_stopping_early_accounts_for_every_copy_made(
+    emulator: RunningEmulator,
+) -> None:
+    # Copies under way when the run stops may have been made: they must be
+    # counted as such, never as "not run" (rerunning those would double them).
+    source = emulator.store.add_project(owner_user="user-1", template=TEMPLATE)
+    emulator.set_faults(Faults(latency=0.05))
+    yielded: list[BulkOutcome[ProjectResponse]] = []
+
+    async with client_for(emulator) as client:
+        run = client.projects.duplicate_many([source["id"]], copies=40, concurrency=8)
+        async with run:
+            async for outcome in run:
+                yielded.append(outcome)
+                if len(yielded) == 5:
+                    break
+        await asyncio.sleep(0.2)  # let every cancelled request reach its end
+        made = emulator.stats.duplicated[source["id"]]
+        assert not engine_tasks()
+
+    progress = run.progress
+    leftovers = run.unyielded
+    assert progress.in_flight == 0
+    assert progress.done == len(yielded) + len(leftovers)
+    assert (
+        progress.succeeded
+        <= made
+        <= progress.succeeded + (progress.may_have_been_applied)
+    )
+    assert leftovers, "the run stopped with requests under way"
+    for outcome in leftovers:
+        if outcome.error is not None:
+            assert isinstance(outcome.error, OperationCancelledError)
+            assert outcome.may_have_been_applied
+
+
+async def test_a_stopped_idempotent_item_is_not_reported_as_maybe_applied(
+    emulator: RunningEmulator,
+) -> None:
+    source = emulator.store.add_project(owner_user="user-1", template=TEMPLATE)
+    emulator.set_faults(Faults(latency=0.5))
+
+    async with client_for(emulator) as client:
+        run = client.projects.get_many([source["id"]] * 4, concurrency=4)
+        task = asyncio.create_task(anext(run))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    assert [type(o.error) for o in run.unyielded] == [OperationCancelledError] * 4
+    assert run.progress.may_have_been_applied == 0
+
+
+@pytest.mark.parametrize("fails", ["input", "callback"])
+async def test_an_error_that_stops_the_run_loses_no_finished_outcome(
+    emulator: RunningEmulator, fails: str
+) -> None:
+    source = emulator.store.add_project(owner_user="user-1", template=TEMPLATE)
+
+    def ids() -> Any:
+        for _ in range(6):
+            yield source["id"]
+        if fails == "input":
+            raise OSError("the ids file vanished")
+
+    def progress(counters: Any) -> None:
+        if fails == "callback" and counters.done == 3:
+            raise ValueError("a bug in the callback")
+
+    yielded: list[BulkOutcome[ProjectResponse]] = []
+
+    async def consume(run: BulkRun[ProjectResponse]) -> None:
+        async for outcome in run:
+            yielded.append(outcome)
+
+    async with client_for(emulator) as client:
+        run = client.projects.duplicate_many(ids(), concurrency=2, on_progress=progress)
+        with pytest.raises(OSError if fails == "input" else ValueError):
+            await consume(run)
+        made = emulator.stats.duplicated[source["id"]]
+
+    accounted = yielded + run.unyielded
+    assert len({o.index for o in accounted}) == len(accounted) == run.progress.done
+    assert (
+        run.progress.succeeded
+        <= made
+        <= run.progress.succeeded + (run.progress.may_have_been_applied)
+    )
+
+
+async def test_an_async_progress_callback_is_refused(
+    emulator: RunningEmulator,
+) -> None:
+    async def progress(counters: Any) -> None: ...
+
+    async with client_for(emulator) as client:
+        with pytest.raises(InvalidRequestError, match="plain function"):
+            client.projects.duplicate_many(["p"], on_progress=progress)

@@ -178,6 +178,36 @@ async def test_concurrency_and_input_reading_stay_bounded(
     assert most_tasks <= 9
 
 
+async def test_a_paused_consumer_holds_the_run_back(
+    tasks_before: set[asyncio.Task[Any]],
+) -> None:
+    pulled = 0
+
+    def source() -> Iterator[str]:
+        nonlocal pulled
+        for n in range(1_000):
+            pulled += 1
+            yield f"p{n}"
+
+    async def loop_turns() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    operation = Recorder()
+    run = BulkRun(operation, source(), concurrency=4)
+
+    await anext(run)
+    await loop_turns()
+    # Finished outcomes count against the bound: one taken, four waiting.
+    assert pulled == operation.calls.total() == 5
+    await anext(run)
+    await loop_turns()
+    assert pulled == operation.calls.total() == 6
+
+    await run.aclose()
+    assert new_tasks(tasks_before) == set()
+
+
 async def test_progress_counts_every_outcome() -> None:
     items = ["p1", "missing-1", "lost-1", "p2", "lost-2"]
     reports: list[BulkProgress] = []
@@ -241,6 +271,31 @@ async def test_an_unexpected_error_cancels_the_rest_and_propagates(
         await collect(BulkRun(broken, ids(100), concurrency=10))
 
     assert operation.cancelled > 0
+    assert new_tasks(tasks_before) == set()
+
+
+async def _failing_async_input() -> AsyncIterator[str]:
+    yield "p0"
+    yield "p1"
+    raise ValueError("broken input")
+
+
+def _failing_sync_input() -> Iterator[str]:
+    yield "p0"
+    yield "p1"
+    raise ValueError("broken input")
+
+
+@pytest.mark.parametrize("source", [_failing_sync_input, _failing_async_input])
+async def test_an_error_from_the_input_cancels_the_rest_and_propagates(
+    tasks_before: set[asyncio.Task[Any]], source: Any
+) -> None:
+    operation = Recorder(hang_after=1)
+
+    with pytest.raises(ValueError, match="broken input"):
+        await collect(BulkRun(operation, source(), concurrency=4))
+
+    assert operation.active == 0
     assert new_tasks(tasks_before) == set()
 
 

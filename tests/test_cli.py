@@ -6,9 +6,11 @@ import io
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 from nuextract_async import BulkProgress
 from nuextract_async.cli import ExitStatus
 from nuextract_async.cli._output import ProgressBar
-from nuextract_async.emulator import RunningEmulator, run_emulator_in_thread
+from nuextract_async.emulator import Faults, RunningEmulator, run_emulator_in_thread
 
 TEMPLATE = {"orderId": "verbatim-string", "items": [{"quantity": "number"}]}
 
@@ -420,3 +422,39 @@ def test_progress_bar_draws_counts_and_clears() -> None:
     assert "failed 2" in drawn
     assert "25/s" in drawn
     assert drawn.endswith("\r\x1b[K")
+
+
+def test_an_interrupted_bulk_run_counts_what_it_may_have_made(
+    api: tuple[str, ...], emulator: RunningEmulator
+) -> None:
+    source = emulator.store.add_project(owner_user="user-1", template=TEMPLATE)
+    emulator.set_faults(Faults(latency=0.3))
+    before = emulator.stats.requests["duplicate"]  # the emulator is shared
+    try:
+        run = ["bulk-duplicate", source["id"], "--copies", "40", "--concurrency", "4"]
+        command = subprocess.Popen(
+            [sys.executable, "-m", "nuextract_async.cli", *api, "--json", *run],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        while emulator.stats.requests["duplicate"] < before + 4:  # four under way
+            time.sleep(0.02)
+        command.send_signal(signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=60)
+        time.sleep(0.5)  # the cut-off requests end on the server's side too
+    finally:
+        emulator.set_faults(Faults())
+
+    made = emulator.stats.duplicated.get(source["id"], 0)
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    summary = lines[-1]
+    assert command.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert summary["type"] == "summary"
+    assert summary["interrupted"]
+    assert len(lines) - 1 == summary["succeeded"] + summary["failed"]
+    assert made > 0, "the interrupt came while copies were under way"
+    assert summary["succeeded"] <= made
+    assert made <= summary["succeeded"] + summary["may_have_been_applied"]
+    assert summary["not_run"] == 40 - summary["succeeded"] - summary["failed"]

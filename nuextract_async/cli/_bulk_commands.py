@@ -134,6 +134,9 @@ async def bulk(client: AsyncNuExtract, args: argparse.Namespace, out: Output) ->
     finally:
         if bar:
             bar.clear()
+        if out.as_json:  # stopped early: what was under way is listed too
+            for outcome in run.unyielded:
+                out.json(outcome_json(outcome))
         _summarize(out, args.command, past, run.progress, requested, interrupted)
     if fatal is not None:
         raise fatal

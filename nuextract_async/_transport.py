@@ -291,6 +291,7 @@ class Transport:
             else:
                 sent = True
                 self._log_attempt(request, status, started, attempt)
+                maybe = may_have_been_applied(operation.idempotent, True, status)
                 if body is None:
                     raise ResponseValidationError(
                         f"the answer is larger than {MAX_BODY_BYTES} bytes",
@@ -298,7 +299,9 @@ class Transport:
                         url=url_text,
                         status=status,
                         body="",
-                        may_have_been_applied=not operation.idempotent,
+                        # A 2xx did apply it; an error status says as usual.
+                        may_have_been_applied=maybe
+                        or (not operation.idempotent and 200 <= status < 300),
                     )
                 status_error = error_for_status(
                     status,
@@ -306,9 +309,7 @@ class Transport:
                     answer_headers,
                     method=request.method,
                     url=url_text,
-                    may_have_been_applied=may_have_been_applied(
-                        operation.idempotent, True, status
-                    ),
+                    may_have_been_applied=maybe,
                 )
                 if status_error is None:
                     return status, body

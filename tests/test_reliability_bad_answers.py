@@ -355,3 +355,19 @@ async def test_a_server_that_closes_after_every_answer_costs_nothing() -> None:
 
     assert copies == [GOOD] * 50
     assert server.connections == len(server.seen) == 50
+
+
+@pytest.mark.parametrize(("code", "applied"), [(200, True), (404, False)])
+async def test_an_oversized_answer_to_a_duplicate_says_what_its_status_says(
+    code: int, applied: bool
+) -> None:
+    # A 2xx did make the copy; a 4xx did not, however large its page.
+    reply = Reply(http(code, TOO_BIG[: BODY_LIMIT + 1]))
+    async with (
+        raw_server(lambda seen: reply) as server,
+        AsyncNuExtract(api_key="k", base_url=server.url, max_retries=0) as client,
+    ):
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.projects.duplicate("p")
+
+    assert caught.value.may_have_been_applied is applied

@@ -458,3 +458,11 @@ def test_an_interrupted_bulk_run_counts_what_it_may_have_made(
     assert summary["succeeded"] <= made
     assert made <= summary["succeeded"] + summary["may_have_been_applied"]
     assert summary["not_run"] == 40 - summary["succeeded"] - summary["failed"]
+
+
+def test_an_unknown_emulator_fault_names_the_known_ones() -> None:
+    result = nuextract("--emulator", "--emulator-faults", "bogus=1", "projects", "list")
+
+    assert result.status == ExitStatus.USAGE
+    assert "unknown fault 'bogus'" in result.stderr
+    assert "rate_503" in result.stderr

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from .. import AsyncNuExtract
 from ._exits import CommandError, ExitStatus, describe
 from ._output import Output
@@ -36,10 +38,13 @@ def _faults(spec: str) -> Any:
     """The emulator's ``Faults`` from ``key=value,...``."""
     from ..emulator import Faults
 
+    known = sorted(attrs.fields_dict(Faults))
     fields: dict[str, Any] = {}
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
         key = key.strip().replace("-", "_")
+        if key not in known:
+            raise ValueError(f"unknown fault {key!r}; known: {', '.join(known)}")
         if key == "seed":
             fields[key] = int(value)
         elif key == "retry_after":

@@ -173,7 +173,8 @@ class Transport:
         if self._headers is None:
             if not self._api_key:
                 raise ConfigurationError(
-                    "no API key: pass api_key=... or set NUEXTRACT_API_KEY"
+                    "no API key: pass api_key=... or set NUEXTRACT_API_KEY "
+                    "(or NUMIND_API_KEY)"
                 )
             self._headers = {
                 "Authorization": f"Bearer {self._api_key}",

@@ -234,11 +234,7 @@ class _Workers(Generic[T]):
                     raise
                 else:
                     outcomes.append(BulkOutcome(index, project_id, result=result))
-                consumer = self.consumer
-                if consumer is not None:
-                    self.consumer = None
-                    if not consumer.done():
-                        consumer.set_result(None)
+                self.wake_consumer()
         except asyncio.CancelledError as error:
             if not self.closed:  # not the run's own doing: report it
                 self._fail(error)
